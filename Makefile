@@ -1,0 +1,71 @@
+# kvm-planes: build, boot and test the series on the pinned Linux 7.3 base.
+# 'make help' lists the targets.
+
+WORKTREE := build/linux
+OBJ := build/obj/x86_64
+RESULTS := build/results
+KERNEL := $(OBJ)/arch/x86/boot/bzImage
+INITRAMFS := $(OBJ)/initramfs.cpio
+TESTS := tests/x86_64.list
+
+export WORKTREE OBJ
+
+.PHONY: help fetch worktree export export-check kernel initramfs run shell \
+	check checkpatch vm-check
+
+help:
+	@echo "make run           build the patched kernel, boot it, show what the series adds"
+	@echo "make check         build, boot, run KUnit + selftests + checkpatch; print the summary"
+	@echo "make shell         boot the test VM with an interactive shell"
+	@echo "make worktree      create/refresh $(WORKTREE): the base plus patches/"
+	@echo "make export        write the work tree's commits to patches/"
+	@echo "make export-check  fail if the work tree holds work not in patches/"
+	@echo "make fetch         download and cache the pinned base"
+
+fetch:
+	scripts/fetch-base
+
+worktree:
+	scripts/worktree
+
+$(WORKTREE)/.git:
+	scripts/worktree
+
+export: $(WORKTREE)/.git
+	scripts/export
+
+export-check:
+	scripts/export-check
+
+kernel: $(WORKTREE)/.git
+	scripts/build-kernel
+
+initramfs: kernel
+	scripts/mkinitramfs $(TESTS) $(INITRAMFS)
+
+run: initramfs
+	scripts/run-vm run $(KERNEL) $(INITRAMFS)
+
+shell: initramfs
+	scripts/run-vm shell $(KERNEL) $(INITRAMFS)
+
+# Each step writes KTAP; the summary reads all of it, so a step that
+# fails (or a guest that hangs) shows as failed tests, never as nothing.
+vm-check: initramfs
+	@mkdir -p $(RESULTS)
+	@rm -f $(RESULTS)/guest.ktap
+	@rc=0; scripts/run-vm check $(KERNEL) $(INITRAMFS) $(RESULTS)/guest.ktap \
+		> $(RESULTS)/console.log 2>&1 || rc=$$?; \
+	if [ $$rc = 0 ]; then res=ok; else res="not ok"; fi; \
+	{ echo "KTAP version 1"; echo "1..1"; \
+	  echo "# run-vm exited $$rc; console in $(RESULTS)/console.log"; \
+	  [ $$rc = 0 ] || tail -n 30 $(RESULTS)/console.log | sed 's/^/# /'; \
+	  echo "$$res 1 vm:guest-finished"; } > $(RESULTS)/vm.ktap
+
+checkpatch: $(WORKTREE)/.git
+	@mkdir -p $(RESULTS)
+	scripts/checkpatch-series > $(RESULTS)/checkpatch.ktap
+
+check: vm-check checkpatch
+	scripts/ktap-summary $(RESULTS)/vm.ktap $(RESULTS)/guest.ktap \
+		$(RESULTS)/checkpatch.ktap
