@@ -10,7 +10,7 @@ TESTS := tests/x86_64.list
 
 export WORKTREE OBJ
 
-.PHONY: help fetch worktree export export-check kernel initramfs run shell \
+.PHONY: help deps fetch worktree export export-check kernel initramfs run shell \
 	check checkpatch vm-check
 
 help:
@@ -21,14 +21,18 @@ help:
 	@echo "make export        write the work tree's commits to patches/"
 	@echo "make export-check  fail if the work tree holds work not in patches/"
 	@echo "make fetch         download and cache the pinned base"
+	@echo "make deps          install the Debian packages the project needs (root)"
 
-fetch:
+deps:
+	@scripts/install-deps
+
+fetch: deps
 	scripts/fetch-base
 
-worktree:
+worktree: deps
 	scripts/worktree
 
-$(WORKTREE)/.git:
+$(WORKTREE)/.git: | deps
 	scripts/worktree
 
 export: $(WORKTREE)/.git
@@ -37,7 +41,7 @@ export: $(WORKTREE)/.git
 export-check:
 	scripts/export-check
 
-kernel: $(WORKTREE)/.git
+kernel: deps $(WORKTREE)/.git
 	scripts/build-kernel
 
 initramfs: kernel
