@@ -3,8 +3,10 @@
  * What 'make run' shows inside the VM: the running kernel and what
  * KVM_CHECK_EXTENSION says of the capabilities the series adds.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -17,12 +19,13 @@ struct cap {
 
 static const struct cap caps[] = {
 	{ "KVM_CAP_PPC_COMPAT_CAPS", KVM_CAP_PPC_COMPAT_CAPS },
+	{ "KVM_CAP_PLANES", KVM_CAP_PLANES },
 };
 
 int main(void)
 {
 	struct utsname u;
-	int kvm, vm;
+	int kvm, vm, plane;
 	size_t i;
 
 	uname(&u);
@@ -43,6 +46,12 @@ int main(void)
 		printf("%-40s system fd: %d, vm fd: %d\n", caps[i].name,
 		       ioctl(kvm, KVM_CHECK_EXTENSION, caps[i].nr),
 		       ioctl(vm, KVM_CHECK_EXTENSION, caps[i].nr));
+
+	plane = ioctl(vm, KVM_CREATE_PLANE, 1);
+	printf("KVM_CREATE_PLANE(1): %s\n",
+	       plane >= 0 ? "a plane fd" : strerror(errno));
+	if (plane >= 0)
+		close(plane);
 	close(vm);
 	close(kvm);
 	return 0;
