@@ -11,11 +11,12 @@ TESTS := tests/x86_64.list
 export WORKTREE OBJ
 
 .PHONY: help deps fetch worktree export export-check kernel initramfs run shell \
-	check checkpatch vm-check
+	check checkpatch vm-check cross cross-ktap
 
 help:
 	@echo "make run           build the patched kernel, boot it, show what the series adds"
-	@echo "make check         build, boot, run KUnit + selftests + checkpatch; print the summary"
+	@echo "make check         build, boot, run KUnit + selftests; checkpatch, cross; summary"
+	@echo "make cross         compile KVM and the uapi headers for arm64 powerpc riscv s390 loongarch"
 	@echo "make shell         boot the test VM with an interactive shell"
 	@echo "make worktree      create/refresh $(WORKTREE): the base plus patches/"
 	@echo "make export        write the work tree's commits to patches/"
@@ -70,6 +71,15 @@ checkpatch: $(WORKTREE)/.git
 	@mkdir -p $(RESULTS)
 	scripts/checkpatch-series > $(RESULTS)/checkpatch.ktap
 
-check: vm-check checkpatch
+# 'make cross' summarises its step alone; 'make check' runs it through
+# cross-ktap and summarises all the steps.
+cross-ktap: deps $(WORKTREE)/.git
+	@mkdir -p $(RESULTS)
+	scripts/build-cross > $(RESULTS)/cross.ktap
+
+cross: cross-ktap
+	scripts/ktap-summary $(RESULTS)/cross.ktap
+
+check: vm-check checkpatch cross-ktap
 	scripts/ktap-summary $(RESULTS)/vm.ktap $(RESULTS)/guest.ktap \
-		$(RESULTS)/checkpatch.ktap
+		$(RESULTS)/checkpatch.ktap $(RESULTS)/cross.ktap
