@@ -11,12 +11,13 @@ TESTS := tests/x86_64.list
 export WORKTREE OBJ
 
 .PHONY: help deps fetch worktree export export-check kernel initramfs run shell \
-	check checkpatch vm-check cross cross-ktap
+	check checkpatch vm-check cross cross-ktap static static-ktap
 
 help:
 	@echo "make run           build the patched kernel, boot it, show what the series adds"
-	@echo "make check         build, boot, run KUnit + selftests; checkpatch, cross; summary"
+	@echo "make check         build, boot, run KUnit + selftests; checkpatch, cross, static; summary"
 	@echo "make cross         compile KVM and the uapi headers for arm64 powerpc riscv s390 loongarch"
+	@echo "make static        sparse and W=1 on the kernel C files the series touches, vs the base"
 	@echo "make shell         boot the test VM with an interactive shell"
 	@echo "make worktree      create/refresh $(WORKTREE): the base plus patches/"
 	@echo "make export        write the work tree's commits to patches/"
@@ -71,8 +72,8 @@ checkpatch: $(WORKTREE)/.git
 	@mkdir -p $(RESULTS)
 	scripts/checkpatch-series > $(RESULTS)/checkpatch.ktap
 
-# 'make cross' summarises its step alone; 'make check' runs it through
-# cross-ktap and summarises all the steps.
+# 'make cross' and 'make static' summarise their step alone; 'make check'
+# runs the steps through their *-ktap targets and summarises them all.
 cross-ktap: deps $(WORKTREE)/.git
 	@mkdir -p $(RESULTS)
 	scripts/build-cross > $(RESULTS)/cross.ktap
@@ -80,6 +81,13 @@ cross-ktap: deps $(WORKTREE)/.git
 cross: cross-ktap
 	scripts/ktap-summary $(RESULTS)/cross.ktap
 
-check: vm-check checkpatch cross-ktap
+static-ktap: kernel
+	@mkdir -p $(RESULTS)
+	scripts/static-check > $(RESULTS)/static.ktap
+
+static: static-ktap
+	scripts/ktap-summary $(RESULTS)/static.ktap
+
+check: vm-check checkpatch cross-ktap static-ktap
 	scripts/ktap-summary $(RESULTS)/vm.ktap $(RESULTS)/guest.ktap \
-		$(RESULTS)/checkpatch.ktap $(RESULTS)/cross.ktap
+		$(RESULTS)/checkpatch.ktap $(RESULTS)/cross.ktap $(RESULTS)/static.ktap
