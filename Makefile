@@ -11,13 +11,14 @@ TESTS := tests/x86_64.list
 export WORKTREE OBJ
 
 .PHONY: help deps fetch worktree export export-check kernel initramfs run shell \
-	check checkpatch vm-check cross cross-ktap static static-ktap
+	check checkpatch vm-check cross cross-ktap static static-ktap bisect-check
 
 help:
 	@echo "make run           build the patched kernel, boot it, show what the series adds"
 	@echo "make check         build, boot, run KUnit + selftests; checkpatch, cross, static; summary"
 	@echo "make cross         compile KVM and the uapi headers for arm64 powerpc riscv s390 loongarch"
 	@echo "make static        sparse and W=1 on the kernel C files the series touches, vs the base"
+	@echo "make bisect-check  compile the KVM objects at every commit of base..series"
 	@echo "make shell         boot the test VM with an interactive shell"
 	@echo "make worktree      create/refresh $(WORKTREE): the base plus patches/"
 	@echo "make export        write the work tree's commits to patches/"
@@ -87,6 +88,10 @@ static-ktap: kernel
 
 static: static-ktap
 	scripts/ktap-summary $(RESULTS)/static.ktap
+
+# Not part of 'make check': a maintainer runs it before posting.
+bisect-check: kernel cross-ktap
+	scripts/bisect-check
 
 check: vm-check checkpatch cross-ktap static-ktap
 	scripts/ktap-summary $(RESULTS)/vm.ktap $(RESULTS)/guest.ktap \
