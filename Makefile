@@ -82,7 +82,7 @@ cross-ktap: deps $(WORKTREE)/.git
 cross: cross-ktap
 	scripts/ktap-summary $(RESULTS)/cross.ktap
 
-static-ktap: kernel
+static-ktap: kernel cross-ktap
 	@mkdir -p $(RESULTS)
 	scripts/static-check > $(RESULTS)/static.ktap
 
