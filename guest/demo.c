@@ -47,6 +47,9 @@ int main(void)
 		       ioctl(kvm, KVM_CHECK_EXTENSION, caps[i].nr),
 		       ioctl(vm, KVM_CHECK_EXTENSION, caps[i].nr));
 
+	/* A plane needs an in-kernel local APIC on x86. */
+	if (ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0)
+		perror("KVM_CREATE_IRQCHIP");
 	plane = ioctl(vm, KVM_CREATE_PLANE, 1);
 	printf("KVM_CREATE_PLANE(1): %s\n",
 	       plane >= 0 ? "a plane fd" : strerror(errno));
