@@ -12,15 +12,16 @@ export WORKTREE OBJ
 
 .PHONY: help deps fetch worktree export export-check kernel initramfs run shell \
 	check checkpatch vm-check cross cross-ktap static static-ktap bisect-check \
-	ppc-check ppc-ktap
+	ppc-check ppc-ktap arm64-check arm64-ktap
 
 help:
 	@echo "make run           build the patched kernel, boot it, show what the series adds"
-	@echo "make check         build, boot, run KUnit + selftests; checkpatch, cross, static, ppc; summary"
+	@echo "make check         build, boot, run KUnit + selftests; checkpatch, cross, static, ppc, arm64; summary"
 	@echo "make cross         compile KVM and the uapi headers for arm64 powerpc riscv s390 loongarch"
 	@echo "make static        sparse and W=1 on the kernel C files the series touches, vs the base"
 	@echo "make bisect-check  compile the KVM objects at every commit of base..series"
 	@echo "make ppc-check     run the powerpc KVM selftest in a ppc64le guest (nested KVM-HV, TCG)"
+	@echo "make arm64-check   run tests/arm64.list in an arm64 guest (KVM at EL2, TCG)"
 	@echo "make shell         boot the test VM with an interactive shell"
 	@echo "make worktree      create/refresh $(WORKTREE): the base plus patches/"
 	@echo "make export        write the work tree's commits to patches/"
@@ -91,22 +92,23 @@ static-ktap: kernel cross-ktap
 static: static-ktap
 	scripts/ktap-summary $(RESULTS)/static.ktap
 
-# A ppc64le pseries guest, its own kernel in build/obj/ppc-qemu, runs
-# ppc_compat_caps_test on nested KVM-HV.  run-ppc writes KTAP whatever
-# happens; the summary fails on what failed.
-ppc-ktap: deps $(WORKTREE)/.git
+# Emulated guests with their own kernels (build/obj/GUEST-qemu) run KVM
+# nested under TCG and the tests of tests/GUEST.list: a ppc64le pseries
+# guest (KVM-HV) and an arm64 virt guest (KVM at EL2).  run-guest writes
+# KTAP whatever happens; the summary fails on what failed.
+ppc-ktap arm64-ktap: %-ktap: deps $(WORKTREE)/.git
 	@mkdir -p $(RESULTS)
-	@rm -f $(RESULTS)/ppc.ktap
-	scripts/run-ppc $(RESULTS)/ppc.ktap > $(RESULTS)/ppc-console.log || true
+	@rm -f $(RESULTS)/$*.ktap
+	scripts/run-guest $* $(RESULTS)/$*.ktap > $(RESULTS)/$*-console.log || true
 
-ppc-check: ppc-ktap
-	scripts/ktap-summary $(RESULTS)/ppc.ktap
+ppc-check arm64-check: %-check: %-ktap
+	scripts/ktap-summary $(RESULTS)/$*.ktap
 
 # Not part of 'make check': a maintainer runs it before posting.
 bisect-check: kernel cross-ktap
 	scripts/bisect-check
 
-check: vm-check checkpatch cross-ktap static-ktap ppc-ktap
+check: vm-check checkpatch cross-ktap static-ktap ppc-ktap arm64-ktap
 	scripts/ktap-summary $(RESULTS)/vm.ktap $(RESULTS)/guest.ktap \
 		$(RESULTS)/checkpatch.ktap $(RESULTS)/cross.ktap $(RESULTS)/static.ktap \
-		$(RESULTS)/ppc.ktap
+		$(RESULTS)/ppc.ktap $(RESULTS)/arm64.ktap
