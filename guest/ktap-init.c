@@ -17,12 +17,16 @@
  *                             runs /tests/SUITE/PROGRAM, killed after
  *                             SECONDS (default 120), its KTAP indented as
  *                             subtests; exit 4, or 0 with every case
- *                             skipped, is a SKIP
+ *                             skipped, is a SKIP; a case that failed, or
+ *                             fewer cases than its plan, fails it
+ *   PREFIX:end-log-clean      nothing logged a bug once the last test ended
  * After each test, the kernel log is read and cleared: a bug logged there
- * (WARN, BUG, Oops, ...) fails the test, whatever it printed.  The kernel's
- * KVM lines are diagnostics.  '# ktap-init: done' ends the document; then
- * the guest powers off.  Progress goes to the console.
+ * (WARN, BUG, Oops, ...) or a new taint flag fails the test, whatever it
+ * printed; and every process it left behind is killed.  The kernel's KVM
+ * lines are diagnostics.  '# ktap-init: done' ends the document; then the
+ * guest powers off.  Progress goes to the console.
  */
+#define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -51,24 +55,40 @@
 #define SYSLOG_ACTION_READ_ALL		3
 #define SYSLOG_ACTION_READ_CLEAR	4
 
-/*
- * Kernel log lines that mean a kernel bug, as guest/init on x86, except that
- * a WARN is matched by its splat ("WARNING: <where>, CPU#n: ..."): the
- * pseries nvram code logs "WARNING: nvram corruption detected" for the empty
- * NVRAM of QEMU's VOF firmware.
- */
-#define KERNEL_BUGS "WARNING: .*CPU|BUG:|Oops|UBSAN|general protection fault|" \
+/* Kernel log lines that mean a kernel bug, as in guest/init on x86... */
+#define KERNEL_BUGS "WARNING:|BUG:|Oops|UBSAN|general protection fault|" \
 		    "INFO: task .* blocked|INFO: rcu_"
+/* ...but for what pseries logs of the empty NVRAM of QEMU's VOF firmware. */
+#define NOT_A_BUG "WARNING: nvram corruption detected: 0-length partition"
+
+/* How long the last test's deferred work (RCU callbacks, ...) gets. */
+#define SETTLE_SECONDS	2
 
 struct cap_check {
 	const char *name;
 	long cap;
 };
 
+/* What a test printed at its top level. */
+struct tap_counts {
+	int plans;	/* "1..N" lines; the first gives planned */
+	long planned;
+	int total, failed, skipped;
+};
+
 static FILE *ktap;
 static const char *prefix;
-static regex_t kernel_bug;
+static regex_t kernel_bug, not_a_bug;
+static unsigned long tainted;
 static char logbuf[1 << 20];
+
+static time_t now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 static void say(const char *fmt, ...)
 {
@@ -111,7 +131,7 @@ static FILE *open_ktap(const char *dev)
 	struct termios t;
 	int fd;
 
-	fd = open(dev, O_WRONLY | O_NOCTTY);
+	fd = open(dev, O_WRONLY | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		say("%s: %s", dev, strerror(errno));
 		return NULL;
@@ -123,7 +143,7 @@ static FILE *open_ktap(const char *dev)
 	return fdopen(fd, "w");
 }
 
-/* Reads the kernel log into logbuf, clearing it if @clear; its length. */
+/* Reads the kernel log into logbuf, clearing it if @clear; false on error. */
 static int read_kernel_log(int clear)
 {
 	int n;
@@ -135,7 +155,20 @@ static int read_kernel_log(int clear)
 		n = 0;
 	}
 	logbuf[n] = '\0';
-	return n;
+	return n >= 0;
+}
+
+/* The kernel's taint flags, or ~0 if they cannot be read. */
+static unsigned long read_tainted(void)
+{
+	unsigned long t = ~0ul;
+	FILE *f = fopen("/proc/sys/kernel/tainted", "re");
+
+	if (!f || fscanf(f, "%lu", &t) != 1)
+		fprintf(ktap, "# /proc/sys/kernel/tainted: unreadable\n");
+	if (f)
+		fclose(f);
+	return t;
 }
 
 /* The kernel log's lines about KVM and the machine, as diagnostics. */
@@ -157,21 +190,28 @@ static void report_kernel_log(void)
 }
 
 /*
- * Prints, as diagnostics, the kernel bugs logged since the last call;
- * false if there were any.
+ * Prints, as diagnostics, the kernel bugs logged and the taint flags set
+ * since the last call; false if there were any, or if the log could not be
+ * read.  The taint flags catch a WARN or an Oops whose lines the log lost.
  */
 static int kernel_log_clean(void)
 {
+	int clean = read_kernel_log(1);
+	unsigned long t = read_tainted();
 	char *line, *save;
-	int clean = 1;
 
-	read_kernel_log(1);
 	for (line = strtok_r(logbuf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (regexec(&kernel_bug, line, 0, NULL, 0))
+		if (regexec(&kernel_bug, line, 0, NULL, 0) ||
+		    !regexec(&not_a_bug, line, 0, NULL, 0))
 			continue;
 		fprintf(ktap, "# kernel: %s\n", line);
 		clean = 0;
 	}
+	if (t & ~tainted) {
+		fprintf(ktap, "# kernel: tainted 0x%lx, was 0x%lx\n", t, tainted);
+		clean = 0;
+	}
+	tainted = t;
 	return clean;
 }
 
@@ -211,11 +251,25 @@ static int check_vm(int n, unsigned long type, struct cap_check *caps, int ncaps
 	return n;
 }
 
+static void count_line(const char *line, struct tap_counts *c)
+{
+	if (!strncmp(line, "1..", 3)) {
+		if (!c->plans++)
+			c->planned = strtol(line + 3, NULL, 10);
+	} else if (!strncmp(line, "ok ", 3) || !strncmp(line, "not ok ", 7)) {
+		c->total++;
+		if (line[0] == 'n')
+			c->failed++;
+		else if (strstr(line, "# SKIP"))
+			c->skipped++;
+	}
+}
+
 /*
  * Copies the test's output, indented, until it closes it or @deadline
  * passes; counts its top-level results.  False on timeout.
  */
-static int copy_output(int fd, time_t deadline, int *total, int *skipped)
+static int copy_output(int fd, time_t deadline, struct tap_counts *c)
 {
 	char buf[4096], line[4096];
 	size_t len = 0;
@@ -224,7 +278,7 @@ static int copy_output(int fd, time_t deadline, int *total, int *skipped)
 
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		time_t left = deadline - time(NULL);
+		time_t left = deadline - now();
 
 		if (left <= 0)
 			return 0;
@@ -240,11 +294,7 @@ static int copy_output(int fd, time_t deadline, int *total, int *skipped)
 				continue;
 			line[len] = '\0';
 			fprintf(ktap, "    %s", line);
-			if (!strncmp(line, "ok ", 3) || !strncmp(line, "not ok ", 7)) {
-				(*total)++;
-				if (strstr(line, "# SKIP"))
-					(*skipped)++;
-			}
+			count_line(line, c);
 			len = 0;
 		}
 	}
@@ -255,30 +305,71 @@ static int copy_output(int fd, time_t deadline, int *total, int *skipped)
 	return 1;
 }
 
+/* Waits for @pid to exit until @deadline; false if it did not. */
+static int wait_until(pid_t pid, time_t deadline, int *status)
+{
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 1;
+		if ((r < 0 && errno != EINTR) || now() >= deadline)
+			return 0;
+		usleep(100 * 1000);
+	}
+}
+
+/*
+ * Kills and reaps every process but this one: nothing a test started, the
+ * kselftest harness's per-case children included, outlives it.
+ */
+static void kill_all(void)
+{
+	kill(-1, SIGKILL);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+}
+
+/* The result of test @n, which ran to its end, exiting @rc. */
+static void verdict(int n, const char *name, int rc, struct tap_counts *c)
+{
+	if (c->failed) {
+		fprintf(ktap, "# %s:%s: %d of its cases failed\n", prefix, name, c->failed);
+		result(0, n, name);
+	} else if (rc == 4 || (rc == 0 && c->total && c->skipped == c->total)) {
+		fprintf(ktap, "ok %d %s:%s # SKIP\n", n, prefix, name);
+	} else if (rc == 0 && c->plans == 1 && c->total != c->planned) {
+		fprintf(ktap, "# %s:%s: %d results for a plan of %ld\n", prefix, name,
+			c->total, c->planned);
+		result(0, n, name);
+	} else {
+		result(rc == 0, n, name);
+	}
+}
+
 /* Test @n: /tests/@suite/@prog, killed after @limit seconds. */
 static void run_test(int n, const char *suite, const char *prog, int limit)
 {
-	int pipefd[2], status, total = 0, skipped = 0, finished, rc;
-	time_t start = time(NULL);
+	time_t start = now(), deadline = start + limit;
+	struct tap_counts c = { 0 };
+	int pipefd[2], status, exited, clean, rc;
 	char path[512], name[512];
 	pid_t pid;
 
 	snprintf(path, sizeof(path), "/tests/%s/%s", suite, prog);
 	snprintf(name, sizeof(name), "%s:%s", suite, prog);
 	say("running %s", path);
-	if (pipe(pipefd)) {
+	if (pipe2(pipefd, O_CLOEXEC)) {
 		fprintf(ktap, "# pipe: %s\n", strerror(errno));
 		result(0, n, name);
 		return;
 	}
 	pid = fork();
 	if (pid == 0) {
-		/* Its own process group, so that a timeout kills all of it. */
-		setpgid(0, 0);
+		/* dup2() leaves O_CLOEXEC off the copies. */
 		dup2(pipefd[1], STDOUT_FILENO);
 		dup2(pipefd[1], STDERR_FILENO);
-		close(pipefd[0]);
-		close(pipefd[1]);
 		if (chdir("/tmp"))
 			_exit(127);
 		execl(path, path, (char *)NULL);
@@ -292,27 +383,30 @@ static void run_test(int n, const char *suite, const char *prog, int limit)
 		result(0, n, name);
 		return;
 	}
-	setpgid(pid, pid);
-	finished = copy_output(pipefd[0], start + limit, &total, &skipped);
-	if (!finished)
-		kill(-pid, SIGKILL);
+	exited = copy_output(pipefd[0], deadline, &c) &&
+		 wait_until(pid, deadline, &status);
 	close(pipefd[0]);
-	waitpid(pid, &status, 0);
-	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	kill_all();
+	rc = exited ? (WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) :
+		      128 + SIGKILL;
 	fprintf(ktap, "# %s:%s: exit %d in %ld s\n", prefix, name, rc,
-		(long)(time(NULL) - start));
-	if (!finished)
+		(long)(now() - start));
+	clean = kernel_log_clean();
+	if (!exited) {
 		fprintf(ktap, "# %s:%s: killed after %d s\n", prefix, name, limit);
-	if (!kernel_log_clean())
 		result(0, n, name);
-	else if (finished && (rc == 4 || (rc == 0 && total && skipped == total)))
-		fprintf(ktap, "ok %d %s:%s # SKIP\n", n, prefix, name);
-	else
-		result(finished && rc == 0, n, name);
+	} else if (!clean) {
+		result(0, n, name);
+	} else {
+		verdict(n, name, rc, &c);
+	}
 }
 
-/* The list's entries, "SUITE PROGRAM [SECONDS]", as tests from @n on. */
-static void run_list(FILE *list, int n)
+/*
+ * The list's entries, "SUITE PROGRAM [SECONDS]", as tests from @n on; the
+ * number of the next test.
+ */
+static int run_list(FILE *list, int n)
 {
 	char line[512], suite[128], prog[256];
 	int limit;
@@ -323,6 +417,7 @@ static void run_list(FILE *list, int n)
 			continue;
 		run_test(n++, suite, prog, limit);
 	}
+	return n;
 }
 
 static int count_entries(FILE *list)
@@ -340,6 +435,19 @@ static void usage(void)
 {
 	say("usage: init -p PREFIX [-t VM_TYPE] [-c NAME=CAP]... [-H PAGES] KTAP_DEV LIST");
 	power_off();
+}
+
+/* @arg as a number, or the usage message. */
+static long number(const char *arg)
+{
+	char *end;
+	long val;
+
+	errno = 0;
+	val = strtol(arg, &end, 0);
+	if (errno || end == arg || *end)
+		usage();
+	return val;
 }
 
 static void reserve_huge_pages(const char *pages)
@@ -374,7 +482,7 @@ int main(int argc, char **argv)
 			prefix = optarg;
 			break;
 		case 't':
-			vm_type = strtoul(optarg, NULL, 0);
+			vm_type = number(optarg);
 			break;
 		case 'c':
 			eq = strchr(optarg, '=');
@@ -382,7 +490,7 @@ int main(int argc, char **argv)
 				usage();
 			*eq = '\0';
 			caps[ncaps].name = optarg;
-			caps[ncaps++].cap = strtol(eq + 1, NULL, 0);
+			caps[ncaps++].cap = number(eq + 1);
 			break;
 		case 'H':
 			reserve_huge_pages(optarg);
@@ -393,7 +501,8 @@ int main(int argc, char **argv)
 	}
 	if (!prefix || argc - optind != 2)
 		usage();
-	if (regcomp(&kernel_bug, KERNEL_BUGS, REG_EXTENDED | REG_NOSUB)) {
+	if (regcomp(&kernel_bug, KERNEL_BUGS, REG_EXTENDED | REG_NOSUB) ||
+	    regcomp(&not_a_bug, NOT_A_BUG, REG_EXTENDED | REG_NOSUB)) {
 		say("regcomp failed");
 		power_off();
 	}
@@ -402,20 +511,22 @@ int main(int argc, char **argv)
 	if (!ktap)
 		power_off();
 	setvbuf(ktap, NULL, _IOLBF, 0);
-	list = fopen(argv[optind + 1], "r");
+	list = fopen(argv[optind + 1], "re");
 	if (!list) {
 		say("%s: %s", argv[optind + 1], strerror(errno));
 		power_off();
 	}
 
 	uname(&u);
-	fprintf(ktap, "KTAP version 1\n1..%d\n", 2 + ncaps + count_entries(list));
+	fprintf(ktap, "KTAP version 1\n1..%d\n", 3 + ncaps + count_entries(list));
 	fprintf(ktap, "# kernel: %s %s %s\n", u.sysname, u.release, u.machine);
 	report_kernel_log();
 	result(kernel_log_clean(), 1, "boot-log-clean");
 	n = check_vm(2, vm_type, caps, ncaps);
-	run_list(list, n);
+	n = run_list(list, n);
 	fclose(list);
+	sleep(SETTLE_SECONDS);
+	result(kernel_log_clean(), n, "end-log-clean");
 
 	fprintf(ktap, "# ktap-init: done\n");
 	say("done, powering off");
