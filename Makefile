@@ -12,7 +12,7 @@ export WORKTREE OBJ
 
 .PHONY: help deps fetch worktree export export-check kernel initramfs run shell \
 	check checkpatch vm-check cross cross-ktap static static-ktap bisect-check \
-	ppc-check ppc-ktap arm64-check arm64-ktap
+	ppc-check ppc-ktap arm64-check arm64-ktap bench
 
 help:
 	@echo "make run           build the patched kernel, boot it, show what the series adds"
@@ -22,6 +22,7 @@ help:
 	@echo "make bisect-check  compile the KVM objects at every commit of base..series"
 	@echo "make ppc-check     run the powerpc KVM selftest in a ppc64le guest (nested KVM-HV, TCG)"
 	@echo "make arm64-check   run tests/arm64.list in an arm64 guest (KVM at EL2, TCG)"
+	@echo "make bench         plane switch and unused-planes cost, series vs base kernel"
 	@echo "make shell         boot the test VM with an interactive shell"
 	@echo "make worktree      create/refresh $(WORKTREE): the base plus patches/"
 	@echo "make export        write the work tree's commits to patches/"
@@ -103,6 +104,10 @@ ppc-ktap arm64-ktap: %-ktap: deps $(WORKTREE)/.git
 
 ppc-check arm64-check: %-check: %-ktap
 	scripts/ktap-summary $(RESULTS)/$*.ktap
+
+# Not part of 'make check': benchmarks, not tests (scripts/bench).
+bench: kernel
+	scripts/bench
 
 # Not part of 'make check': a maintainer runs it before posting.
 bisect-check: kernel cross-ktap
